@@ -1,0 +1,34 @@
+/**
+ * A secret is three small parts (after superfly/tokenizer): its value, how it is injected, and where it may go.
+ * SecretRecord is the in-memory shape; SecretJson (src/vault/contents.ts) is what the encrypted vault holds.
+ */
+export type Injection =
+  /** template holds `{value}` (or `{basic}` / `{basic:USER}` for HTTP Basic); e.g. header "Authorization", template "Bearer {value}". */
+  | { type: 'header'; header: string; template: string }
+  | { type: 'query'; param: string };
+
+export interface SecretRecord {
+  name: string;
+  value: string;
+  /** exact hosts or one leading wildcard label: "api.stripe.com", "*.example.com"; validated by src/policy/host-pattern.ts */
+  hosts: string[];
+  /** path globs matched on the path without the query string; empty = every path */
+  paths: string[];
+  injection: Injection;
+  /** the environment variable the child gets the placeholder in */
+  env: string | null;
+  /** plain http:// requests get the credential only when true (off by default) */
+  allowHttp: boolean;
+  preset: string | null;
+  version: number;
+  created: string;
+  rotated: string | null;
+}
+
+/** What may be shown: everything but the value. */
+export type SecretMetadata = Omit<SecretRecord, 'value'>;
+
+export function redact(secret: SecretRecord): SecretMetadata {
+  const { value: _value, ...rest } = secret;
+  return rest;
+}
