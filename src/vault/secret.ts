@@ -1,3 +1,5 @@
+import { OnecliError } from '../errors.js';
+
 /**
  * A secret is three small parts (after superfly/tokenizer): its value, how it is injected, and where it may go.
  * SecretRecord is the in-memory shape; SecretJson (src/vault/contents.ts) is what the encrypted vault holds.
@@ -31,4 +33,12 @@ export type SecretMetadata = Omit<SecretRecord, 'value'>;
 export function redact(secret: SecretRecord): SecretMetadata {
   const { value: _value, ...rest } = secret;
   return rest;
+}
+
+export function findSecret<T extends Pick<SecretRecord, 'name'>>(secrets: readonly T[], name: string): T {
+  const found = secrets.find((s) => s.name === name);
+  if (found === undefined) {
+    throw new OnecliError('E_SECRET_NOT_FOUND', `no secret named ${JSON.stringify(name)}`, 'see the names with `onecli secret list`');
+  }
+  return found;
 }
