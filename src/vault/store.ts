@@ -107,20 +107,22 @@ export async function initVault(options: InitOptions): Promise<{ header: VaultHe
   if (fs.existsSync(file)) throw exists();
   ensurePrivateDir(options.home);
   const header = newHeader(options.master);
-  const masterSecret =
-    options.master === 'passphrase' ? passphraseSecret(await askPassphrase(options.passphrase, 'new')) : crypto.randomBytes(32);
-  const key = await deriveKey(masterSecret, header.salt, header.kdf);
+  const keychain = options.master === 'keychain';
+  const masterSecret = keychain ? crypto.randomBytes(32) : passphraseSecret(await askPassphrase(options.passphrase, 'new'));
+  // The keychain first: without one the command fails at once, before any Argon2id work.
+  if (keychain) await storeMasterKey(header.vaultId, masterSecret);
   const contents = emptyContents();
-  await withVaultLock(file, async () => {
-    if (fs.existsSync(file)) throw exists();
-    if (options.master === 'keychain') await storeMasterKey(header.vaultId, masterSecret);
-    try {
+  try {
+    const key = await deriveKey(masterSecret, header.salt, header.kdf);
+    await withVaultLock(file, () => {
+      if (fs.existsSync(file)) throw exists();
       writeFileAtomic(file, sealWithKey(header, key, encodeContents(contents)));
-    } catch (err) {
-      if (options.master === 'keychain') await deleteMasterKey(header.vaultId).catch(() => undefined);
-      throw err;
-    }
-  });
+      return Promise.resolve();
+    });
+  } catch (err) {
+    if (keychain) await deleteMasterKey(header.vaultId).catch(() => undefined);
+    throw err;
+  }
   return { header, auditKey: contents.auditKey };
 }
 
