@@ -125,19 +125,35 @@ export function writeFileAtomic(file: string, bytes: Uint8Array): void {
   fsyncDir(dir);
 }
 
+/** Handed to the critical section: `lost` turns true if the lock was taken from us (its holder stalled past 10 s). */
+export interface HeldLock {
+  readonly lost: boolean;
+}
+
+export interface VaultLockOptions {
+  /** How long to wait for another holder; LOCK_WAIT_MS unless a test wants a quick E_VAULT_LOCKED. */
+  waitMs?: number;
+}
+
 /**
- * Runs fn while holding the vault's inter-process lock (proper-lockfile: a `<file>.lock` folder next to the vault,
- * refreshed every 5 s, taken over when older than 10 s). Waits up to 15 s with jittered backoff, then E_VAULT_LOCKED.
+ * Runs fn while holding the vault's inter-process lock (proper-lockfile: a 0700 `<file>.lock` folder next to the
+ * vault, refreshed every 5 s, taken over when older than 10 s). Waits up to 15 s with jittered backoff, then
+ * E_VAULT_LOCKED. If the lock is lost while fn runs, fn can see it in `lock.lost` (check it before the final rename),
+ * and withVaultLock fails with E_VAULT_LOCKED once fn is done.
  */
-export async function withVaultLock<T>(file: string, fn: () => Promise<T>): Promise<T> {
+export async function withVaultLock<T>(file: string, fn: (lock: HeldLock) => Promise<T>, options: VaultLockOptions = {}): Promise<T> {
   let lost: Error | undefined;
-  const release = await acquireLock(file, (err) => {
+  const release = await acquireLock(file, options.waitMs ?? LOCK_WAIT_MS, (err) => {
     // proper-lockfile's default handler throws from a timer, which would crash the process mid-write. Record it and
     // report once fn is done: the vault on disk is still whole (writes are atomic), but another writer may have run.
     lost = err;
   });
   try {
-    const result = await fn();
+    const result = await fn({
+      get lost() {
+        return lost !== undefined;
+      },
+    });
     if (lost !== undefined) {
       throw new OnecliError('E_VAULT_LOCKED', `lost the vault lock while working (${lost.message}); another onecli may have changed the vault at the same time`, 'check the result (e.g. `onecli secret list`) and run the command again if the change is missing');
     }
@@ -157,8 +173,8 @@ const lockFs = {
   mkdir: (dir: string, callback: (err: NodeJS.ErrnoException | null) => void) => fs.mkdir(dir, { mode: PRIVATE_DIR_MODE }, (err) => callback(err)),
 };
 
-async function acquireLock(file: string, onCompromised: (err: Error) => void): Promise<() => Promise<void>> {
-  const deadline = Date.now() + LOCK_WAIT_MS;
+async function acquireLock(file: string, waitMs: number, onCompromised: (err: Error) => void): Promise<() => Promise<void>> {
+  const deadline = Date.now() + waitMs;
   let delay = 20;
   for (;;) {
     try {
@@ -168,7 +184,7 @@ async function acquireLock(file: string, onCompromised: (err: Error) => void): P
       if (errorCode(err) !== 'ELOCKED') throw fsFailure(err, `cannot lock the vault ${JSON.stringify(file)}`, path.dirname(file));
     }
     if (Date.now() >= deadline) {
-      throw new OnecliError('E_VAULT_LOCKED', `the vault ${JSON.stringify(file)} has been locked by another process for ${String(LOCK_WAIT_MS / 1000)} s`, [
+      throw new OnecliError('E_VAULT_LOCKED', `the vault ${JSON.stringify(file)} has been locked by another process for ${String(Math.round(waitMs / 100) / 10)} s`, [
         'another onecli command is running; wait for it to finish and try again',
         `if none is running, remove the stale lock folder: rmdir ${shellQuote(`${file}.lock`)}`,
       ]);
