@@ -160,7 +160,7 @@ interface OpenFile {
 const DRAIN_MS = 2_000;
 
 /** Follows the log live, across rollovers. Returns a stop function that releases the watcher, timer and files. */
-export function followAudit(home: string, options: FollowOptions): { stop(): void } {
+export function followAudit(home: string, options: FollowOptions): { stop: () => void } {
   const file = currentPath(home);
   const filter = options.filter ?? {};
   let current: OpenFile | null = null;
@@ -242,10 +242,11 @@ export function followAudit(home: string, options: FollowOptions): { stop(): voi
 
   openCurrent(options.start === undefined || options.start === null ? 'end' : options.start);
   const timer = setInterval(poll, options.pollMs ?? 250);
-  poll();
+  // The first look is a tick later, so callbacks never run before the caller holds the stop function.
+  setImmediate(poll);
 
   return {
-    stop(): void {
+    stop: (): void => {
       stopped = true;
       clearInterval(timer);
       watcher?.close();

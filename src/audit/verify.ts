@@ -4,7 +4,6 @@ import { OnecliError } from '../errors.js';
 import { START_MARKER, macMatches, splitLine } from './chain.js';
 import { CURRENT_FILE, listAuditFiles } from './files.js';
 
-
 export interface VerifyProblem {
   file: string;
   /** 1-based line number within file */
