@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { spawnSync } from 'node:child_process';
 import ts from 'typescript';
 import { ROOT } from '../../support/cli.js';
 import { AuditWriter } from '../../../src/audit/writer.js';
@@ -27,9 +28,12 @@ export function request(overrides: Partial<RequestRecord> = {}): RequestRecord {
   };
 }
 
-/** A finished run: start, n requests, end. */
+/** The pid of a process that has exited (a run that is over, as verify sees it). */
+export const DEAD_PID = spawnSync('true', { env: {} }).pid!;
+
+/** A finished run: start, n requests, end. Its pid is a process that has exited, like a real finished run's. */
 export function writeRun(home: string, key: Buffer, requests: number, options: { maxBytes?: number; agent?: string[] } = {}): AuditWriter {
-  const writer = AuditWriter.open({ home, key, agent: options.agent ?? ['claude', '--print'], ...(options.maxBytes === undefined ? {} : { maxBytes: options.maxBytes }) });
+  const writer = AuditWriter.open({ home, key, agent: options.agent ?? ['claude', '--print'], pid: DEAD_PID, ...(options.maxBytes === undefined ? {} : { maxBytes: options.maxBytes }) });
   writer.append({ event: 'session.start', secrets: ['stripe'], proxy_port: 40000 });
   for (let i = 0; i < requests; i++) writer.append({ event: 'request', ...request({ path: `/v1/charges/${i}` }) });
   writer.append({ event: 'session.end', exit_code: 0, signal: null });
