@@ -101,15 +101,17 @@ export function writeRunFiles(options: RunFilesOptions): RunFiles {
   const roots = systemRoots(options.systemBundlePath);
   // onecli's NODE_EXTRA_CA_CERTS is often the system bundle itself: add only what the roots lack.
   const known = new Set(pemCertificates(roots).map(normalizePem));
-  const extra = options.extraCaPems.filter((pem) => !known.has(normalizePem(pem))).join('');
+  const extraForBundle = options.extraCaPems.filter((pem) => !known.has(normalizePem(pem))).join('');
+  // Node's file keeps every extra CA: Node's built-in roots are not the system's, so none of them is redundant there.
+  const extraForNode = options.extraCaPems.join('');
   const files = {
     bundlePath: path.join(dir, 'ca-bundle.pem'),
     nodeCaPath: path.join(dir, 'node-extra-ca.pem'),
     preloadPath: path.join(dir, 'node-preload.cjs'),
   };
   try {
-    fs.writeFileSync(files.bundlePath, roots + extra + ca, { mode: 0o600 });
-    fs.writeFileSync(files.nodeCaPath, extra + ca, { mode: 0o600 });
+    fs.writeFileSync(files.bundlePath, roots + extraForBundle + ca, { mode: 0o600 });
+    fs.writeFileSync(files.nodeCaPath, extraForNode + ca, { mode: 0o600 });
     fs.writeFileSync(files.preloadPath, preloadSource(undiciPath()), { mode: 0o600 });
   } catch (err) {
     remove();

@@ -5,6 +5,7 @@
  * is the run's.
  */
 import { randomBytes } from 'node:crypto';
+import { createAuditSink } from '../audit/sink.js';
 import { AuditWriter, newSessionId } from '../audit/writer.js';
 import { OnecliError } from '../errors.js';
 import { vaultPath } from '../home.js';
@@ -12,7 +13,7 @@ import { parseHostPattern } from '../policy/host-pattern.js';
 import { parsePathPattern } from '../policy/path-pattern.js';
 import { startProxy } from '../proxy/proxy.js';
 import { makePlaceholder } from '../proxy/placeholder.js';
-import type { AuditSink, ProxySecret, RequestRecord, ResolveRule, RunningProxy } from '../proxy/types.js';
+import type { ProxySecret, ResolveRule, RunningProxy } from '../proxy/types.js';
 import { findSecret, type SecretRecord } from '../vault/secret.js';
 import { unlockVault, type PassphraseSource } from '../vault/store.js';
 import { buildChildEnv } from './child-env.js';
@@ -41,21 +42,6 @@ export interface RunResult {
   session: string;
   /** set when the audit log could not be written: the proxy refused requests */
   auditProblem: string | undefined;
-}
-
-/** A proxy AuditSink over the run's writer: a failed append leaves the writer unhealthy, and the proxy fails closed. */
-function auditSink(writer: AuditWriter): AuditSink {
-  return {
-    healthy: () => writer.healthy,
-    problem: () => writer.problem,
-    record(event: RequestRecord): void {
-      try {
-        writer.append({ event: 'request', ...event });
-      } catch {
-        // writer.healthy is now false and its problem says why; the proxy refuses from the next request on
-      }
-    },
-  };
 }
 
 function pickSecrets(all: readonly SecretRecord[], names: readonly string[]): SecretRecord[] {
@@ -111,7 +97,7 @@ export async function runAgent(options: RunOptions): Promise<RunResult> {
       denyUnmatched: options.denyUnmatched,
       inspectAll: options.inspectAll,
       extraUpstreamCa: extraCa,
-      audit: auditSink(writer),
+      audit: createAuditSink(writer),
     }).catch((err: unknown) => {
       throw beforeStart(err, 'the proxy could not start');
     });
