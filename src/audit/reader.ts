@@ -198,6 +198,29 @@ export function followAudit(home: string, options: FollowOptions): { stop: () =>
     current = { fd, ino: stat.ino, offset, partial: '' };
   };
 
+  // Files rolled between two looks (a fast writer, a small limit) are read whole, oldest first, before the new one.
+  const known = new Set(listAuditFiles(home));
+  const catchUpRolled = (): void => {
+    for (const rolled of listAuditFiles(home)) {
+      if (rolled === file || known.has(rolled)) continue;
+      known.add(rolled);
+      let fd: number;
+      try {
+        fd = fs.openSync(rolled, 'r');
+      } catch {
+        continue;
+      }
+      const ino = fs.fstatSync(fd).ino;
+      if (draining.some((open) => open.ino === ino)) {
+        fs.closeSync(fd);
+        continue;
+      }
+      const open: OpenFile = { fd, ino, offset: 0, partial: '', drainUntil: Date.now() + DRAIN_MS };
+      readNew(open);
+      draining.push(open);
+    }
+  };
+
   const poll = (): void => {
     if (stopped) return;
     try {
@@ -220,7 +243,10 @@ export function followAudit(home: string, options: FollowOptions): { stop: () =>
         draining.push(current);
         current = null;
       }
-      if (current === null && ino !== null) openCurrent(null);
+      if (current === null && ino !== null) {
+        catchUpRolled();
+        openCurrent(null);
+      }
       if (current !== null) readNew(current);
       if (watcher === null) watchDir();
     } catch (err) {

@@ -29,7 +29,7 @@ export function request(overrides: Partial<RequestRecord> = {}): RequestRecord {
 }
 
 /** The pid of a process that has exited (a run that is over, as verify sees it). */
-export const DEAD_PID = spawnSync('true', { env: {} }).pid!;
+export const DEAD_PID = spawnSync('true', { env: {} }).pid;
 
 /** A finished run: start, n requests, end. Its pid is a process that has exited, like a real finished run's. */
 export function writeRun(home: string, key: Buffer, requests: number, options: { maxBytes?: number; agent?: string[] } = {}): AuditWriter {
