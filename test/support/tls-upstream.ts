@@ -53,7 +53,7 @@ async function makeCertificate(hostnames: string[]): Promise<{ caPem: string; ce
   x509.cryptoProvider.set(webcrypto);
   const notBefore = new Date(Date.now() - 60_000);
   const notAfter = new Date(Date.now() + 86_400_000);
-  const caKeys = (await webcrypto.subtle.generateKey(EC, true, ['sign', 'verify']));
+  const caKeys = await webcrypto.subtle.generateKey(EC, true, ['sign', 'verify']);
   const ca = await x509.X509CertificateGenerator.createSelfSigned({
     name: 'CN=onecli test upstream CA',
     keys: caKeys,
@@ -66,7 +66,7 @@ async function makeCertificate(hostnames: string[]): Promise<{ caPem: string; ce
       await x509.SubjectKeyIdentifierExtension.create(caKeys.publicKey),
     ],
   });
-  const keys = (await webcrypto.subtle.generateKey(EC, true, ['sign', 'verify']));
+  const keys = await webcrypto.subtle.generateKey(EC, true, ['sign', 'verify']);
   const names: x509.JsonGeneralNames = [
     ...hostnames.map((value) => ({ type: net.isIP(value) === 0 ? ('dns' as const) : ('ip' as const), value })),
     { type: 'ip', value: '127.0.0.1' },
