@@ -14,6 +14,7 @@ export const ERROR_CODES = {
   E_VAULT_LOCKED: { exit: 6, summary: 'another onecli held the vault lock for too long' },
   E_KEYCHAIN_UNAVAILABLE: { exit: 7, summary: 'no OS keychain (Secret Service) and no passphrase' },
   E_KEYCHAIN_ENTRY_MISSING: { exit: 7, summary: "the vault's master key is not in this keychain" },
+  E_VAULT_IO: { exit: 15, summary: 'the state folder cannot be read or written (disk full, I/O error)' },
   E_VAULT_PERMISSIONS: { exit: 8, summary: 'the vault file or folder is readable or writable by others' },
   E_SECRET_EXISTS: { exit: 9, summary: 'a secret with that name already exists' },
   E_SECRET_NOT_FOUND: { exit: 10, summary: 'no secret with that name' },

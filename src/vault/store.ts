@@ -79,7 +79,7 @@ export async function unlockVault(options: UnlockOptions): Promise<UnlockedVault
 export async function updateVault<T>(options: UnlockOptions, mutate: (contents: VaultContents) => T | Promise<T>): Promise<T> {
   const file = vaultPath(options.home);
   const unlocked = await unlockVault(options);
-  return withVaultLock(file, async () => {
+  return withVaultLock(file, async (lock) => {
     const bytes = readVaultFile(file);
     const { header } = parseVault(bytes);
     const key = sameKeyMaterial(header, unlocked.header)
@@ -87,6 +87,8 @@ export async function updateVault<T>(options: UnlockOptions, mutate: (contents: 
       : await deriveKey(await masterSecretFor(header, options), header.salt, header.kdf);
     const contents = parseContents(openWithKey(bytes, key).plaintext);
     const result = await mutate(contents);
+    // A holder that stalled past the stale time may have been overtaken: never rename over another writer's update.
+    if (lock.lost) throw new OnecliError('E_VAULT_LOCKED', 'lost the vault lock while working; nothing was written', 'run the command again');
     writeFileAtomic(file, sealWithKey(header, key, encodeContents(contents)));
     return result;
   });

@@ -256,7 +256,7 @@ function fsFailure(err: unknown, what: string, where: string): OnecliError {
   if (code === 'ENOENT') {
     return new OnecliError('E_VAULT_NOT_FOUND', `${what}: the folder does not exist`, 'run `onecli init`, or set ONECLI_HOME to the folder that holds the vault', { cause: err });
   }
-  return new OnecliError('E_INTERNAL', `${what}: ${code}`, 'check free disk space and the state folder, then try again', { cause: err });
+  return new OnecliError('E_VAULT_IO', `${what}: ${code}`, 'check free disk space and the state folder, then try again', { cause: err });
 }
 
 function errorCode(err: unknown): string | undefined {
