@@ -11,7 +11,7 @@ import { OnecliError } from '../errors.js';
 import { vaultPath } from '../home.js';
 import { parseHostPattern } from '../policy/host-pattern.js';
 import { parsePathPattern } from '../policy/path-pattern.js';
-import { startProxy } from '../proxy/proxy.js';
+import { startProxy } from '../proxy/server.js';
 import { makePlaceholder } from '../proxy/placeholder.js';
 import type { ProxySecret, ResolveRule, RunningProxy } from '../proxy/types.js';
 import { findSecret, type SecretRecord } from '../vault/secret.js';
