@@ -61,7 +61,7 @@ function startDemoApi(certs, apiKey) {
 /** Runs the CLI with the terminal handed through (stdout/stderr visible), feeding input on stdin when given. */
 function onecli(args, env, input, { mayFail = false } = {}) {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env, stdio: [input === undefined ? 'inherit' : 'pipe', 'inherit', 'inherit'] });
+    const child = spawn(process.execPath, [BIN, ...args], { env, cwd: dir, stdio: [input === undefined ? 'inherit' : 'pipe', 'inherit', 'inherit'] });
     if (input !== undefined) child.stdin.end(input);
     child.on('error', reject);
     child.on('close', (code) => (code === 0 || mayFail ? resolve(code) : reject(new Error(`onecli ${args[0]} exited with ${code}`))));
@@ -109,7 +109,7 @@ try {
 
   say('Run the agent behind onecli. It gets a placeholder; the per-run proxy puts the real key on requests to the API:');
   console.log(dim(`  $ onecli run --resolve ${HOST}:443:127.0.0.1:${port} -- node agent.mjs`));
-  await onecli(['run', '--resolve', `${HOST}:443:127.0.0.1:${port}`, '--', process.execPath, path.join(dir, 'agent.mjs')], env, undefined, {
+  await onecli(['run', '--resolve', `${HOST}:443:127.0.0.1:${port}`, '--', 'node', 'agent.mjs'], env, undefined, {
     mayFail: true,
   });
 
