@@ -92,4 +92,23 @@ describe('onecli run policy, end to end', () => {
     expect(untrusted.requests).toEqual([]);
     expectNoCanary(fx, { stdout: result.stdout, stderr: result.stderr });
   });
+
+  it('still starts the command when the audit log cannot be written, but the proxy refuses its requests', async () => {
+    // A file where the audit folder should be: unwritable even for root (these tests may run as root).
+    const auditDir = path.join(fx.sandbox.onecliHome, 'audit');
+    const aside = `${auditDir}.aside`;
+    fs.renameSync(auditDir, aside);
+    fs.writeFileSync(auditDir, '');
+    try {
+      const result = await fx.run(sh(`echo started; ${curlCode(`https://${HOST}/echo?unaudited`)}`));
+      expect(result.stdout.split('\n')[0]).toBe('started');
+      expect(result.stdout.split('\n')[1]).not.toMatch(/^200/);
+      expect(result.code).toBe(0);
+      expect(result.stderr).toContain('onecli: warning: the audit log could not be written');
+      expect(fx.upstream.requests.some((r) => r.url.includes('unaudited'))).toBe(false);
+    } finally {
+      fs.rmSync(auditDir);
+      fs.renameSync(aside, auditDir);
+    }
+  });
 });
