@@ -58,7 +58,9 @@ export abstract class BaseCommand extends Command {
     // this.exit() and --help/--version travel as exceptions carrying their exit code: let oclif finish them.
     if (err instanceof Errors.ExitError || (err.oclif?.exit !== undefined && !(err instanceof Errors.CLIError))) throw err;
     const error = toOnecliError(err, this.id);
-    renderError(error, this.argv.includes('--json'));
+    // Only onecli's own flags count: in `onecli run -- agent --json` the --json belongs to the agent.
+    const own = this.argv.includes('--') ? this.argv.slice(0, this.argv.indexOf('--')) : this.argv;
+    renderError(error, own.includes('--json'));
     process.exitCode = this.exitCodeFor(error);
     return Promise.resolve();
   }

@@ -79,7 +79,8 @@ export async function createRunCa(): Promise<RunCa> {
   // The leaf key must be exportable because OpenSSL needs it as PEM; it stays in this process's memory.
   const leafKeys = await webcrypto.subtle.generateKey(EC_ALGORITHM, true, ['sign', 'verify']);
   const leafKeyPem = toPem('PRIVATE KEY', await webcrypto.subtle.exportKey('pkcs8', leafKeys.privateKey));
-  const certPem = ca.toString('pem');
+  // @peculiar/x509 ends PEM without a newline; bundles are concatenations, so every PEM here ends with one.
+  const certPem = `${ca.toString('pem').trimEnd()}\n`;
 
   const cache = new Map<string, Promise<Leaf>>();
 
@@ -103,9 +104,9 @@ export async function createRunCa(): Promise<RunCa> {
         caAuthorityKeyId,
       ],
     });
-    const leafPem = leaf.toString('pem');
+    const leafPem = `${leaf.toString('pem').trimEnd()}\n`;
     // The chain (leaf + CA) is sent so clients that only trust the bundle's CA by subject still build the path.
-    const context = tls.createSecureContext({ key: leafKeyPem, cert: leafPem + certPem, minVersion: 'TLSv1.2' });
+    const context = tls.createSecureContext({ key: leafKeyPem, cert: `${leafPem}\n${certPem}`, minVersion: 'TLSv1.2' });
     return { certPem: leafPem, notAfter, context };
   }
 
