@@ -20,6 +20,8 @@ const HTTP_REQUEST_LINE = /^(?:GET|HEAD|POST|PUT|DELETE|PATCH|OPTIONS|TRACE) /;
 function serveInner(context: ProxyContext, socket: Duplex, target: Target): void {
   context.tunnels.set(socket, target);
   context.inner.emit('connection', socket);
+  // A socket paused while its first bytes were peeked at must flow again; the HTTP server does not resume it.
+  if (socket.isPaused()) socket.resume();
 }
 
 /** Calls back with the client's first bytes, left in place for whoever reads the socket next. */
@@ -122,7 +124,12 @@ function blindTunnel(context: ProxyContext, socket: net.Socket, head: Buffer, ho
       upstream.destroy();
       if (!handedOver) recordDecision(context, { ...base, status: 200, decision: 'passthrough', bytesIn, bytesOut });
     });
-    upstream.once('close', (hadError: boolean) => (hadError ? socket.destroy() : socket.end()));
+    // The upstream is gone both ways, so nothing the client still sends can be delivered: flush what came, then close.
+    const onUpstreamClose = (hadError: boolean): void => {
+      if (hadError) socket.destroy();
+      else socket.end(() => socket.destroy());
+    };
+    upstream.once('close', onUpstreamClose);
     socket.write(ESTABLISHED);
 
     // Whoever speaks first decides: a server that talks first (SSH, SMTP) or a TLS ClientHello means a blind pipe;
@@ -135,6 +142,7 @@ function blindTunnel(context: ProxyContext, socket: net.Socket, head: Buffer, ho
       upstream.off('data', fromUpstream);
       if (from === 'client' && chunk !== undefined && chunk[0] !== TLS_HANDSHAKE && HTTP_REQUEST_LINE.test(chunk.subarray(0, 8).toString('latin1'))) {
         handedOver = true;
+        upstream.off('close', onUpstreamClose);
         upstream.destroy();
         socket.pause();
         socket.unshift(chunk);
