@@ -21,8 +21,11 @@ export interface AbsoluteForm {
 const HOST_NAME = /^[a-z0-9_-]+(?:\.[a-z0-9_-]+)*\.?$/i;
 const PORT = /^[0-9]{1,5}$/;
 
-/** `host`, `host:port`, `[v6]` or `[v6]:port` → host and port; undefined when malformed. */
-export function parseAuthority(authority: string, defaultPort: number): { host: string; port: number } | undefined {
+/**
+ * `host`, `host:port`, `[v6]` or `[v6]:port` → host and port; undefined when malformed. Without a default port (a
+ * CONNECT target, RFC 9110 §9.3.6) the port is required.
+ */
+export function parseAuthority(authority: string, defaultPort: number | undefined): { host: string; port: number } | undefined {
   let host: string;
   let portText: string | undefined;
   if (authority.startsWith('[')) {
@@ -41,11 +44,13 @@ export function parseAuthority(authority: string, defaultPort: number): { host: 
     if (!HOST_NAME.test(host)) return undefined;
   }
   let port = defaultPort;
+  if (portText === undefined && port === undefined) return undefined;
   if (portText !== undefined) {
     if (!PORT.test(portText)) return undefined;
     port = Number(portText);
     if (port < 1 || port > 65535) return undefined;
   }
+  if (port === undefined) return undefined;
   const normalized = normalizeHost(host);
   return normalized === '' ? undefined : { host: normalized, port };
 }

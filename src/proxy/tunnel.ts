@@ -180,7 +180,7 @@ function blindTunnel(context: ProxyContext, socket: net.Socket, head: Buffer, ho
 
 export function handleConnect(context: ProxyContext, req: http.IncomingMessage, socket: net.Socket, head: Buffer): void {
   const started = performance.now();
-  const authority = parseAuthority(req.url ?? '', 443);
+  const authority = parseAuthority(req.url ?? '', undefined);
   if (authority === undefined) {
     refuseRaw(socket, 400, 'CONNECT needs a target of the form host:port');
     return;
