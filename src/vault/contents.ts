@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import { OnecliError } from '../errors.js';
-import type { Injection, SecretRecord } from './secret.js';
+import { secretView, type Injection, type SecretRecord, type SecretView } from './secret.js';
 
 /** What the encrypted part of the vault holds. */
 export interface VaultContents {
@@ -9,20 +9,8 @@ export interface VaultContents {
   auditKey: Buffer;
 }
 
-/** The on-disk JSON shapes: snake_case, apart from the in-memory types. */
-interface SecretJson {
-  name: string;
-  value: string;
-  hosts: string[];
-  paths: string[];
-  injection: { type: 'header'; header: string; template: string } | { type: 'query'; param: string };
-  env: string | null;
-  allow_http: boolean;
-  preset: string | null;
-  version: number;
-  created: string;
-  rotated: string | null;
-}
+/** The on-disk JSON shapes: the public view of a secret plus its value. */
+type SecretJson = SecretView & { value: string };
 
 interface ContentsJson {
   version: 1;
@@ -37,19 +25,7 @@ export function emptyContents(): VaultContents {
 export function encodeContents(contents: VaultContents): Buffer {
   const json: ContentsJson = {
     version: 1,
-    secrets: contents.secrets.map((s) => ({
-      name: s.name,
-      value: s.value,
-      hosts: s.hosts,
-      paths: s.paths,
-      injection: s.injection,
-      env: s.env,
-      allow_http: s.allowHttp,
-      preset: s.preset,
-      version: s.version,
-      created: s.created,
-      rotated: s.rotated,
-    })),
+    secrets: contents.secrets.map((s) => ({ ...secretView(s), value: s.value })),
     audit_key: contents.auditKey.toString('base64'),
   };
   return Buffer.from(JSON.stringify(json), 'utf8');

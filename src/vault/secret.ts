@@ -35,6 +35,35 @@ export function redact(secret: SecretRecord): SecretMetadata {
   return rest;
 }
 
+/** The public JSON shape of a secret (`--json` output, and the vault's contents without `value`): snake_case, stable. */
+export interface SecretView {
+  name: string;
+  hosts: string[];
+  paths: string[];
+  injection: Injection;
+  env: string | null;
+  allow_http: boolean;
+  preset: string | null;
+  version: number;
+  created: string;
+  rotated: string | null;
+}
+
+export function secretView(s: SecretMetadata): SecretView {
+  return {
+    name: s.name,
+    hosts: s.hosts,
+    paths: s.paths,
+    injection: s.injection,
+    env: s.env,
+    allow_http: s.allowHttp,
+    preset: s.preset,
+    version: s.version,
+    created: s.created,
+    rotated: s.rotated,
+  };
+}
+
 export function findSecret<T extends Pick<SecretRecord, 'name'>>(secrets: readonly T[], name: string): T {
   const found = secrets.find((s) => s.name === name);
   if (found === undefined) {
