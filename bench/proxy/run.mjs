@@ -241,6 +241,7 @@ const results = {}; // results[scenario][target] = [round results]
 for (const s of SCENARIOS) results[s.key] = Object.fromEntries(TARGETS.map((t) => [t, []]));
 
 const started = Date.now();
+const loadBefore = os.loadavg()[0];
 log(`upstream on 127.0.0.1:${UP_PORT}; ${ROUNDS} rounds${QUICK ? ' (quick)' : ''}`);
 for (let round = 0; round < ROUNDS; round++) {
   const order = TARGETS.map((_, i) => TARGETS[(i + round) % TARGETS.length]); // rotate: each path goes first once
@@ -322,7 +323,8 @@ const mitmVersion = (spawnSync('mitmdump', ['--version'], { encoding: 'utf8', en
 const goVersion = spawnSync('go', ['version'], { encoding: 'utf8', env: goEnv }).stdout.trim().split(' ')[2];
 
 console.log(`onecli ${commit} · node ${process.version} · ${goVersion} · mitmproxy ${mitmVersion} · ${cpu.length} × ${cpu[0]?.model.trim()}`);
-console.log(`${ROUNDS} rounds, order rotated each round, medians; ${QUICK ? 'BENCH_QUICK' : 'full'} run in ${((Date.now() - started) / 1000).toFixed(0)} s.`);
+console.log(`${ROUNDS} rounds, order rotated each round, medians; ${QUICK ? 'BENCH_QUICK' : 'full'} run in ${((Date.now() - started) / 1000).toFixed(0)} s;` +
+  ` load average ${loadBefore.toFixed(1)} before, ${os.loadavg()[0].toFixed(1)} after (other work on the machine moves every figure).`);
 console.log(`All on 127.0.0.1, ${cpu.length} cores shared by the load generator, the proxy and the upstream: a proxy's figures include`);
 console.log('the CPU it takes from the other two. HTTP/1.1 everywhere; mitmproxy with stream_large_bodies=1m and an addon that sets');
 console.log('the header in requestheaders. Every /small answer counted is a 200 from an upstream that checks the credential.');
