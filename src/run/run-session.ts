@@ -11,7 +11,6 @@ import { OnecliError } from '../errors.js';
 import { vaultPath } from '../home.js';
 import { parseHostPattern } from '../policy/host-pattern.js';
 import { parsePathPattern } from '../policy/path-pattern.js';
-import { startProxy } from '../proxy/server.js';
 import { makePlaceholder } from '../proxy/placeholder.js';
 import type { ProxySecret, ResolveRule, RunningProxy } from '../proxy/types.js';
 import { findSecret, type SecretRecord } from '../vault/secret.js';
@@ -52,7 +51,7 @@ function pickSecrets(all: readonly SecretRecord[], names: readonly string[]): Se
 function toProxySecret(secret: SecretRecord): ProxySecret {
   return {
     name: secret.name,
-    hosts: secret.hosts.map(parseHostPattern),
+    hosts: secret.hosts.map((host) => parseHostPattern(host, true)),
     paths: secret.paths.map(parsePathPattern),
     injection: secret.injection,
     allowHttp: secret.allowHttp,
@@ -68,7 +67,11 @@ function beforeStart(err: unknown, what: string): OnecliError {
 }
 
 export async function runAgent(options: RunOptions): Promise<RunResult> {
+  // The proxy's modules (X.509, TLS) load while Argon2id runs on the thread pool: start-up is the sum of neither.
+  const proxyModule = import('../proxy/server.js');
+  proxyModule.catch(() => undefined);
   const vault = await unlockVault({ home: options.home, passphrase: options.passphrase });
+  const { startProxy } = await proxyModule;
   const chosen = pickSecrets(vault.contents.secrets, options.secrets);
   const proxySecrets = chosen.map(toProxySecret);
   const source = createSecretSource(vaultPath(options.home), vault.key, chosen);

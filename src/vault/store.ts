@@ -3,12 +3,20 @@ import fs from 'node:fs';
 import { deriveKey } from '../crypto/kdf.js';
 import { OnecliError } from '../errors.js';
 import { vaultPath } from '../home.js';
-import { deleteMasterKey, loadMasterKey, storeMasterKey } from '../keychain/keychain.js';
 import { emptyContents, encodeContents, parseContents, type VaultContents } from './contents.js';
 import { newHeader, openWithKey, parseVault, sealWithKey, type MasterKind, type VaultHeader } from './format.js';
+import type * as KeychainModuleNs from '../keychain/keychain.js';
 import { ensurePrivateDir, readVaultFile, withVaultLock, writeFileAtomic } from './vault-file.js';
 
 export type { VaultContents } from './contents.js';
+
+type KeychainModule = typeof KeychainModuleNs;
+
+/** The keychain's native module loads only for keychain vaults: passphrase vaults never pay for it. */
+const keychain = (): Promise<KeychainModule> => import('../keychain/keychain.js');
+const storeMasterKey = async (account: string, key: Buffer): Promise<void> => (await keychain()).storeMasterKey(account, key);
+const loadMasterKey = async (account: string): Promise<Buffer | null> => (await keychain()).loadMasterKey(account);
+const deleteMasterKey = async (account: string): Promise<void> => (await keychain()).deleteMasterKey(account);
 
 /** A passphrase, or a way to ask for one; the library never prompts by itself. */
 export type PassphraseSource = string | ((purpose: 'unlock' | 'new') => Promise<string>);

@@ -8,9 +8,15 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import lockfile from 'proper-lockfile';
+import { createRequire } from 'node:module';
+import type Lockfile from 'proper-lockfile';
 import { OnecliError } from '../errors.js';
 import { auditDir, vaultPath } from '../home.js';
+
+// proper-lockfile (and the graceful-fs it patches in) loads on the first lock: readers such as `onecli run` and
+// `secret list` never take the lock and skip ~10 ms of start-up.
+let lockfileModule: typeof Lockfile | undefined;
+const lockfile = (): typeof Lockfile => (lockfileModule ??= createRequire(import.meta.url)('proper-lockfile') as typeof Lockfile);
 
 /** Far above any real vault (a few KiB per secret); keeps a hostile or wrong file from being read whole into memory. */
 export const MAX_VAULT_BYTES = 16 * 1024 * 1024;
@@ -179,7 +185,7 @@ async function acquireLock(file: string, waitMs: number, onCompromised: (err: Er
   for (;;) {
     try {
       // realpath: false because `onecli init` locks a vault that does not exist yet.
-      return await lockfile.lock(file, { realpath: false, stale: LOCK_STALE_MS, retries: 0, fs: lockFs, onCompromised });
+      return await lockfile().lock(file, { realpath: false, stale: LOCK_STALE_MS, retries: 0, fs: lockFs, onCompromised });
     } catch (err) {
       if (errorCode(err) !== 'ELOCKED') throw fsFailure(err, `cannot lock the vault ${JSON.stringify(file)}`, path.dirname(file));
     }
