@@ -56,9 +56,13 @@ export function quoteNodeOption(value: string): string {
   return `"${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
 }
 
+const MIN_SCRUB_LENGTH = 8;
+
 export function buildChildEnv(parentEnv: NodeJS.ProcessEnv, options: ChildEnvOptions): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
-  const scrub = (options.scrubValues ?? []).filter((value) => value.length > 0);
+  // A very short value (a test's "x") would match half the environment, PATH included, and break the child; real
+  // credentials are far longer than this.
+  const scrub = (options.scrubValues ?? []).filter((value) => value.length >= MIN_SCRUB_LENGTH);
   for (const [name, value] of Object.entries(parentEnv)) {
     if (value === undefined) continue;
     if (name.startsWith('ONECLI_') && !KEEP_ONECLI_VARS.has(name)) continue;

@@ -55,4 +55,9 @@ describe('buildChildEnv', () => {
     expect(env['OTHER']).toBeUndefined();
     expect(env['FINE']).toBe('v');
   });
+
+  it('does not let a very short value wipe out unrelated variables such as PATH', () => {
+    const env = buildChildEnv({ PATH: '/usr/bin:/bin', SHORT: 'x' }, { ...base, scrubValues: ['x', 'b'] });
+    expect(env['PATH']).toBe('/usr/bin:/bin');
+  });
 });
