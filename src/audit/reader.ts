@@ -211,7 +211,8 @@ export function followAudit(home: string, options: FollowOptions): { stop: () =>
         continue;
       }
       const ino = fs.fstatSync(fd).ino;
-      if (draining.some((open) => open.ino === ino)) {
+      // Already being read through a descriptor that followed it when it was renamed.
+      if (current?.ino === ino || draining.some((open) => open.ino === ino)) {
         fs.closeSync(fd);
         continue;
       }
@@ -243,10 +244,10 @@ export function followAudit(home: string, options: FollowOptions): { stop: () =>
         draining.push(current);
         current = null;
       }
-      if (current === null && ino !== null) {
-        catchUpRolled();
-        openCurrent(null);
-      }
+      // Open the new current file before looking for rolled ones: a file that rolls in between is then either the
+      // one we hold open (skipped by inode) or a rolled file we read now, never neither.
+      if (current === null && ino !== null) openCurrent(null);
+      catchUpRolled();
       if (current !== null) readNew(current);
       if (watcher === null) watchDir();
     } catch (err) {
