@@ -11,23 +11,22 @@ import type { Decision } from './types.js';
  * check, decide, inject, stream both ways without buffering, and write exactly one audit event when it ends.
  */
 
-type Checked =
+export type Checked =
   | { ok: true; verdict: Extract<Verdict, { type: 'forward' }>; head: OutgoingHead }
   | { ok: false; status: number; decision: Decision; reason: string; secrets: string[] };
 
-/** Everything decided before a byte goes upstream. */
-function check(context: ProxyContext, target: Target, path: string, req: http.IncomingMessage, upgrade: boolean): Checked {
+/** Everything decided before a byte goes upstream, from the request's Host header and raw header list. */
+export function check(context: ProxyContext, target: Target, path: string, hostHeader: string | undefined, rawHeaders: readonly string[], upgrade: boolean): Checked {
   const problem = auditProblem(context);
   if (problem !== undefined) return { ok: false, status: 503, decision: 'error', reason: problem, secrets: [] };
-  const hostHeader = req.headers.host;
   if (!hostAgrees(target, hostHeader)) {
     const named = hostHeader === undefined ? 'no Host header' : `Host ${JSON.stringify(hostHeader)}`;
     return { ok: false, status: 421, decision: 'blocked', reason: `the request names ${named} but goes to ${formatTarget(target)}; nothing was injected`, secrets: [] };
   }
-  const verdict = context.rules.check(target, path, req.rawHeaders);
+  const verdict = context.rules.check(target, path, rawHeaders);
   if (verdict.type === 'refuse') return { ok: false, status: verdict.status, decision: 'blocked', reason: verdict.reason, secrets: verdict.secrets };
   try {
-    const head = buildOutgoingHead(path, req.rawHeaders, verdict.inject, (name) => context.options.valueOf(name), upgrade);
+    const head = buildOutgoingHead(path, rawHeaders, verdict.inject, (name) => context.options.valueOf(name), upgrade);
     return { ok: true, verdict, head };
   } catch (err) {
     const reason = err instanceof InjectionError ? err.message : 'a secret could not be injected';
@@ -35,7 +34,7 @@ function check(context: ProxyContext, target: Target, path: string, req: http.In
   }
 }
 
-function namesOf(verdict: Extract<Verdict, { type: 'forward' }>): string[] {
+export function namesOf(verdict: Extract<Verdict, { type: 'forward' }>): string[] {
   return verdict.inject.map((secret) => secret.name);
 }
 
@@ -44,7 +43,7 @@ export function forwardRequest(context: ProxyContext, target: Target, path: stri
   const started = performance.now();
   const method = req.method ?? 'GET';
   const base = { method, host: target.host, port: target.port, path: pathOf(path), started };
-  const checked = check(context, target, path, req, false);
+  const checked = check(context, target, path, req.headers.host, req.rawHeaders, false);
   if (!checked.ok) {
     refuse(res, checked.status, checked.reason);
     recordDecision(context, { ...base, status: checked.status, decision: checked.decision, secrets: checked.secrets, reason: checked.reason });
@@ -127,7 +126,7 @@ export function forwardUpgrade(context: ProxyContext, target: Target, path: stri
   const method = req.method ?? 'GET';
   const base = { method, host: target.host, port: target.port, path: pathOf(path), started };
   const websocket = (req.headers.upgrade ?? '').toLowerCase() === 'websocket';
-  const checked = check(context, target, path, req, websocket);
+  const checked = check(context, target, path, req.headers.host, req.rawHeaders, websocket);
   if (!checked.ok) {
     refuseRaw(socket, checked.status, checked.reason);
     recordDecision(context, { ...base, status: checked.status, decision: checked.decision, secrets: checked.secrets, reason: checked.reason });

@@ -4,6 +4,7 @@ import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import { normalizeHost } from '../policy/host-pattern.js';
 import { auditProblem, describeUpstreamError, type ProxyContext, recordDecision, refuseRaw } from './context.js';
+import { serveDecrypted } from './decrypted.js';
 import { formatTarget, parseAuthority, type Target } from './target.js';
 
 /**
@@ -86,7 +87,8 @@ function terminateTls(context: ProxyContext, socket: net.Socket, target: Target,
         const why = err.code ?? 'handshake failed';
         recordDecision(context, { ...base, status: 0, decision: 'error', reason: `TLS with the client failed (${why}); does it trust the run's CA?` });
       });
-      serveInner(context, tlsSocket, target);
+      // The lean path serves what it fully understands and hands the rest, at a request boundary, to the HTTP server.
+      serveDecrypted(context, tlsSocket, target, () => serveInner(context, tlsSocket, target));
     },
     () => {
       socket.destroy();

@@ -55,6 +55,12 @@ const AGENT_OPTIONS = {
   timeout: 30_000,
 };
 
+interface IdleConnection {
+  socket: tls.TLSSocket;
+  /** takes it out of the pool's watch: the pool's listeners and timeout are removed */
+  release(): void;
+}
+
 export interface Route {
   address: string;
   port: number;
@@ -65,12 +71,16 @@ export class Upstream {
   private readonly httpsAgent: VerifiedAgent;
   private readonly httpAgent: NoDelayAgent;
   private readonly sockets = new Set<net.Socket>();
+  private readonly secureContext: tls.SecureContext;
+  /** idle verified TLS connections of the decrypted fast path, per host:port, newest last */
+  private readonly idle = new Map<string, IdleConnection[]>();
 
   constructor(resolve: readonly ResolveRule[], extraCa: readonly string[]) {
     this.rules = new Map(resolve.map((rule) => [`${rule.host.toLowerCase()}:${rule.port}`, { address: rule.address, port: rule.targetPort }]));
     // One secure context for every upstream connection: building it parses ~150 root certificates, and passing `ca`
     // per request would also make the agent hash the whole bundle into every pool key.
-    const secureContext = tls.createSecureContext({ ca: [...tls.rootCertificates, ...extraCa] });
+    const secureContext = tls.createSecureContext({ ca: [...tls.rootCertificates, ...extraCa], minVersion: 'TLSv1.2' });
+    this.secureContext = secureContext;
     this.httpsAgent = new VerifiedAgent({ ...AGENT_OPTIONS, secureContext, rejectUnauthorized: true, minVersion: 'TLSv1.2' });
     this.httpAgent = new NoDelayAgent(AGENT_OPTIONS);
   }
@@ -113,7 +123,87 @@ export class Upstream {
     return socket;
   }
 
+  /**
+   * A TLS connection to target for the decrypted fast path: an idle one kept from an earlier client connection, else a
+   * new one. The caller must write nothing before 'secureConnect' (a new socket's `connecting` is true until then):
+   * a failed certificate check emits only 'error', so no request byte — and no credential — reaches an unverified peer.
+   */
+  tlsConnection(target: Target): { socket: tls.TLSSocket; fresh: boolean } {
+    const key = `${target.host}:${target.port}`;
+    const list = this.idle.get(key);
+    const kept = list?.pop();
+    if (kept !== undefined) {
+      if (list!.length === 0) this.idle.delete(key);
+      kept.release();
+      return { socket: kept.socket, fresh: false };
+    }
+    const route = this.route(target.host, target.port);
+    const socket = tls.connect({
+      host: route.address,
+      port: route.port,
+      secureContext: this.secureContext,
+      rejectUnauthorized: true,
+      // Node refuses an IP address as SNI; none is sent for one.
+      ...(net.isIP(target.host) === 0 ? { servername: target.host } : {}),
+      checkServerIdentity: (_host: string, cert: tls.PeerCertificate) => tls.checkServerIdentity(target.host, cert),
+    });
+    socket.setNoDelay(true);
+    // Whoever holds the connection listens for errors too; this one only keeps an idle one from crashing the run.
+    socket.on('error', () => undefined);
+    this.sockets.add(socket);
+    socket.once('close', () => this.sockets.delete(socket));
+    return { socket, fresh: true };
+  }
+
+  /**
+   * Keeps a verified connection that just finished a response cleanly, for the next client connection to target. The
+   * caller has removed its own listeners.
+   */
+  keepIdle(target: Target, socket: tls.TLSSocket): void {
+    if (socket.destroyed || !socket.writable || socket.readableEnded || this.closed) {
+      socket.destroy();
+      return;
+    }
+    const key = `${target.host}:${target.port}`;
+    let list = this.idle.get(key);
+    if (list === undefined) this.idle.set(key, (list = []));
+    if (list.length >= AGENT_OPTIONS.maxFreeSockets) {
+      socket.destroy();
+      return;
+    }
+    const owned = list;
+    // An idle connection that the server closes, talks on out of turn, or that ages out leaves the pool.
+    const drop = (): void => {
+      const at = owned.indexOf(entry);
+      if (at >= 0) owned.splice(at, 1);
+      if (owned.length === 0 && this.idle.get(key) === owned) this.idle.delete(key);
+      socket.destroy();
+    };
+    const entry: IdleConnection = {
+      socket,
+      release: () => {
+        socket.off('close', drop);
+        socket.off('end', drop);
+        socket.off('data', drop);
+        socket.off('timeout', drop);
+        socket.setTimeout(0);
+      },
+    };
+    socket.once('close', drop);
+    socket.once('end', drop);
+    socket.once('data', drop);
+    socket.setTimeout(AGENT_OPTIONS.timeout);
+    socket.once('timeout', drop);
+    socket.resume();
+    owned.push(entry);
+  }
+
+  private closed = false;
+
   destroy(): void {
+    this.closed = true;
+    for (const list of this.idle.values()) for (const entry of list) entry.socket.destroy();
+    this.idle.clear();
     this.httpsAgent.destroy();
     this.httpAgent.destroy();
     for (const socket of this.sockets) socket.destroy();
