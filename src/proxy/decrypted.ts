@@ -1,6 +1,7 @@
 import type tls from 'node:tls';
 import { describeUpstreamError, type ProxyContext, recordDecision, refuseRaw } from './context.js';
 import { check, namesOf } from './forward.js';
+import { noteRelayed } from './gc-pacer.js';
 import { BodyTracker, FramingError, parseRequestHead, parseResponseHead } from './framing.js';
 import { type OutgoingHead, responseHeaders } from './inject.js';
 import { pathOf } from './rules.js';
@@ -238,6 +239,7 @@ class DecryptedConnection {
   }
 
   private readonly writeUp = (chunk: Buffer): void => {
+    noteRelayed(chunk.length);
     if (this.up!.write(chunk) || this.waitingUpDrain) return;
     this.waitingUpDrain = true;
     this.client.pause();
@@ -250,6 +252,7 @@ class DecryptedConnection {
   };
 
   private readonly writeClient = (chunk: Buffer): void => {
+    noteRelayed(chunk.length);
     if (this.client.write(chunk) || this.waitingClientDrain) return;
     this.waitingClientDrain = true;
     this.up?.pause();

@@ -3,6 +3,7 @@ import type { Duplex } from 'node:stream';
 import { auditProblem, describeUpstreamError, type ProxyContext, recordDecision, refuse, refuseRaw } from './context.js';
 import { buildOutgoingHead, InjectionError, type OutgoingHead, responseHeaders } from './inject.js';
 import { pathOf, type Verdict } from './rules.js';
+import { noteRelayed } from './gc-pacer.js';
 import { formatTarget, hostAgrees, type Target } from './target.js';
 import type { Decision } from './types.js';
 
@@ -80,6 +81,7 @@ export function forwardRequest(context: ProxyContext, target: Target, path: stri
   });
   req.on('data', (chunk: Buffer) => {
     bytesIn += chunk.length;
+    noteRelayed(chunk.length);
   });
   req.once('error', () => upReq.destroy());
   req.pipe(upReq);
@@ -102,6 +104,7 @@ export function forwardRequest(context: ProxyContext, target: Target, path: stri
     if (upRes.headers['content-length'] === undefined) res.flushHeaders();
     upRes.on('data', (chunk: Buffer) => {
       bytesOut += chunk.length;
+      noteRelayed(chunk.length);
     });
     upRes.once('error', () => res.destroy());
     upRes.pipe(res);
@@ -182,9 +185,11 @@ export function forwardUpgrade(context: ProxyContext, target: Target, path: stri
     }
     socket.on('data', (chunk: Buffer) => {
       bytesIn += chunk.length;
+      noteRelayed(chunk.length);
     });
     upSocket.on('data', (chunk: Buffer) => {
       bytesOut += chunk.length;
+      noteRelayed(chunk.length);
     });
     socket.pipe(upSocket);
     upSocket.pipe(socket);
@@ -197,6 +202,7 @@ export function forwardUpgrade(context: ProxyContext, target: Target, path: stri
     socket.write(rawHead(status, upRes.statusMessage ?? '', responseHeaders(upRes.rawHeaders), true));
     upRes.on('data', (chunk: Buffer) => {
       bytesOut += chunk.length;
+      noteRelayed(chunk.length);
     });
     upRes.once('error', () => socket.destroy());
     upRes.pipe(socket);

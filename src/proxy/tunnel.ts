@@ -5,6 +5,7 @@ import tls from 'node:tls';
 import { normalizeHost } from '../policy/host-pattern.js';
 import { auditProblem, describeUpstreamError, type ProxyContext, recordDecision, refuseRaw } from './context.js';
 import { serveDecrypted } from './decrypted.js';
+import { noteRelayed } from './gc-pacer.js';
 import { formatTarget, parseAuthority, type Target } from './target.js';
 
 /**
@@ -162,9 +163,11 @@ function blindTunnel(context: ProxyContext, socket: net.Socket, head: Buffer, ho
       }
       socket.on('data', (data: Buffer) => {
         bytesIn += data.length;
+        noteRelayed(data.length);
       });
       upstream.on('data', (data: Buffer) => {
         bytesOut += data.length;
+        noteRelayed(data.length);
       });
       socket.pipe(upstream);
       upstream.pipe(socket);
