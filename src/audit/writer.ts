@@ -84,27 +84,27 @@ export class AuditWriter {
   /** Opens the log for a new session; throws E_AUDIT_UNAVAILABLE when the folder or file cannot be opened. */
   static open(options: AuditWriterOptions): AuditWriter {
     const writer = new AuditWriter(options);
-    try {
-      fs.mkdirSync(auditDir(writer.home), { recursive: true, mode: 0o700 });
-      writer.reopen();
-      writer.anchor = writer.lastMac();
-    } catch (err) {
-      throw writer.fail(err);
-    }
+    const failure = writer.start();
+    if (failure !== undefined) throw failure;
     return writer;
   }
 
   /** Like open, but a writer that cannot open comes back unhealthy (with a problem) instead of throwing. */
   static tryOpen(options: AuditWriterOptions): AuditWriter {
     const writer = new AuditWriter(options);
-    try {
-      fs.mkdirSync(auditDir(writer.home), { recursive: true, mode: 0o700 });
-      writer.reopen();
-      writer.anchor = writer.lastMac();
-    } catch (err) {
-      writer.fail(err);
-    }
+    writer.start();
     return writer;
+  }
+
+  private start(): OnecliError | undefined {
+    try {
+      fs.mkdirSync(auditDir(this.home), { recursive: true, mode: 0o700 });
+      this.reopen();
+      this.anchor = this.lastMac();
+      return undefined;
+    } catch (err) {
+      return this.fail(err);
+    }
   }
 
   get healthy(): boolean {
