@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BIN, ROOT, findCanary, makeCanary, makeSandbox, runCli, runProcess, type Sandbox } from '../support/cli.js';
 import { compileAuditModules } from '../unit/audit/support.js';
@@ -107,9 +107,11 @@ describe.skipIf(!built)('onecli audit tail -f', () => {
         for (let i = 0; i < ${count}; i++) w.append({ event: 'request', method: 'GET', host: 'api.example.com', port: 443, path: '/${tag}/' + i,
           status: 200, decision: 'passthrough', secrets: [], bytes_in: 1, bytes_out: 1, duration_ms: 1 });
         w.append({ event: 'session.end', exit_code: 0, signal: null });`], { env: sb.env({ ONECLI_AUDIT_MAX_BYTES: '4096' }) });
+    let follower: ChildProcessWithoutNullStreams | undefined;
     try {
       expect((await write(3, 'before')).code).toBe(0);
-      const child = spawn(process.execPath, [BIN, 'audit', 'tail', '-f', '-n', '1'], { env: sb.env(), cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, [BIN, 'audit', 'tail', '-f', '-n', '1'], { env: sb.env(), cwd: ROOT, stdio: 'pipe' });
+      follower = child;
       let out = '';
       child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
       const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
@@ -118,7 +120,10 @@ describe.skipIf(!built)('onecli audit tail -f', () => {
           const deadline = Date.now() + ms;
           const timer = setInterval(() => {
             if (out.includes(text)) resolve(clearInterval(timer));
-            else if (Date.now() > deadline) reject(new Error(`${JSON.stringify(text)} did not appear; output:\n${out}`), clearInterval(timer));
+            else if (Date.now() > deadline) {
+              clearInterval(timer);
+              reject(new Error(`${JSON.stringify(text)} did not appear; output:\n${out}`));
+            }
           }, 10);
         });
       await appears('TIME (UTC)', 30_000);
@@ -137,6 +142,8 @@ describe.skipIf(!built)('onecli audit tail -f', () => {
       child.kill('SIGINT');
       expect(await exited).toBe(0);
     } finally {
+      // A failed assertion above must not leave the follower running after the test.
+      if (follower !== undefined && follower.exitCode === null && follower.signalCode === null) follower.kill('SIGKILL');
       sb.cleanup();
       fs.rmSync(compiled.dir, { recursive: true, force: true });
     }
