@@ -28,11 +28,20 @@ function isPublicSuffix(host: string): boolean {
   return (parsed.publicSuffix === host && (parsed.isIcann === true || parsed.isPrivate === true)) || !host.includes('.');
 }
 
+/** Lower-cases, checks and parses a pattern. A bare "*", a public suffix alone, or a wildcard over one are refused. */
+export function parseHostPattern(input: string): HostPattern {
+  return parsePattern(input, false);
+}
+
 /**
- * Lower-cases, checks and parses a pattern. A bare "*", a public suffix alone, or a wildcard over one are refused.
- * `trusted` skips the Public Suffix List for patterns read back from the authenticated vault (checked when added).
+ * A pattern read back from the authenticated vault: it passed parseHostPattern when it was added, so the Public
+ * Suffix List (and its load time) is skipped; the syntax is still checked.
  */
-export function parseHostPattern(input: string, trusted = false): HostPattern {
+export function readStoredHostPattern(stored: string): HostPattern {
+  return parsePattern(stored, true);
+}
+
+function parsePattern(input: string, trusted: boolean): HostPattern {
   const pattern = input.trim().toLowerCase().replace(/\.$/, '');
   if (pattern === '') throw badPattern(input, 'is empty');
   if (pattern === '*' || pattern === '*.*') throw badPattern(input, 'would match every host');

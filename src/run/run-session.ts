@@ -9,7 +9,7 @@ import { createAuditSink } from '../audit/sink.js';
 import { AuditWriter, newSessionId } from '../audit/writer.js';
 import { OnecliError } from '../errors.js';
 import { vaultPath } from '../home.js';
-import { parseHostPattern } from '../policy/host-pattern.js';
+import { readStoredHostPattern } from '../policy/host-pattern.js';
 import { parsePathPattern } from '../policy/path-pattern.js';
 import { makePlaceholder } from '../proxy/placeholder.js';
 import type { ProxySecret, ResolveRule, RunningProxy } from '../proxy/types.js';
@@ -51,7 +51,7 @@ function pickSecrets(all: readonly SecretRecord[], names: readonly string[]): Se
 function toProxySecret(secret: SecretRecord): ProxySecret {
   return {
     name: secret.name,
-    hosts: secret.hosts.map((host) => parseHostPattern(host, true)),
+    hosts: secret.hosts.map(readStoredHostPattern),
     paths: secret.paths.map(parsePathPattern),
     injection: secret.injection,
     allowHttp: secret.allowHttp,

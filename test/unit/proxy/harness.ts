@@ -45,7 +45,7 @@ export interface SecretSpec {
 export function proxySecret(spec: SecretSpec): ProxySecret {
   return {
     name: spec.name,
-    hosts: spec.hosts.map((host) => parseHostPattern(host)),
+    hosts: spec.hosts.map(parseHostPattern),
     paths: (spec.paths ?? []).map(parsePathPattern),
     injection: spec.injection ?? { type: 'header', header: 'Authorization', template: 'Bearer {value}' },
     allowHttp: spec.allowHttp ?? false,
