@@ -1,7 +1,8 @@
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { findCanary, makeCanary, makeSandbox, runCli, runProcess, type Sandbox } from '../support/cli.js';
+import { BIN, findCanary, makeCanary, makeSandbox, runCli, runProcess, type Sandbox } from '../support/cli.js';
 import { secretServiceAvailable, startSecretService, type SecretService } from '../support/secret-service.js';
 
 // In CI these tests must run (.ci/run installs gnome-keyring); elsewhere they skip only when the tools are absent.
@@ -65,6 +66,28 @@ describe.skipIf(!available)('a keychain vault on a real Secret Service (gnome-ke
     const listed = await cli('list after', ['secret', 'list', '--json']);
     expect(JSON.parse(listed.stdout).secrets).toHaveLength(1);
   });
+
+  it('a rotate --master killed at random moments always leaves a vault whose keychain item opens it (15 trials)', async () => {
+    let completed = 0;
+    let killed = 0;
+    for (let trial = 0; trial < 15; trial++) {
+      const result = await new Promise<{ signal: NodeJS.Signals | null }>((resolve) => {
+        const child = spawn(process.execPath, [BIN, 'rotate', '--master'], { env: env(), stdio: 'ignore' });
+        const timer = setTimeout(() => child.kill('SIGKILL'), Math.floor(Math.random() * 600));
+        child.on('close', (_code, signal) => {
+          clearTimeout(timer);
+          resolve({ signal });
+        });
+      });
+      if (result.signal === 'SIGKILL') killed++;
+      else completed++;
+      const listed = await cli(`list after kill ${trial}`, ['secret', 'list', '--json']);
+      expect(listed.code, listed.stderr).toBe(0);
+      expect(JSON.parse(listed.stdout).secrets.map((s: { name: string }) => s.name)).toEqual(['github']);
+    }
+    expect(killed).toBeGreaterThan(0);
+    expect(completed).toBeGreaterThan(0);
+  }, 120_000);
 
   it('doctor sees the keychain and the vault entry', async () => {
     const result = await cli('doctor', ['doctor', '--json']);
