@@ -4,7 +4,7 @@ import type { RunCa } from './ca.js';
 import type { Rules } from './rules.js';
 import type { Target } from './target.js';
 import type { Upstream } from './upstream.js';
-import type { Decision, ProxyOptions, RequestRecord } from './types.js';
+import type { ProxyOptions, RequestRecord } from './types.js';
 
 /** What every handler of one running proxy shares. */
 export interface ProxyContext {
@@ -21,19 +21,14 @@ export interface ProxyContext {
   closed: boolean;
 }
 
-export interface RecordFields {
-  method: string;
-  host: string;
-  port: number;
-  path: string;
-  status: number;
-  decision: Decision;
+/** What a decision point knows; recordDecision turns it into the RequestRecord (durations, snake_case, defaults). */
+export type RecordFields = Pick<RequestRecord, 'method' | 'host' | 'port' | 'path' | 'status' | 'decision'> & {
   secrets?: string[];
   bytesIn?: number;
   bytesOut?: number;
   started: number;
   reason?: string | undefined;
-}
+};
 
 /**
  * Writes the one audit event of a decision. A failing sink must not take the proxy down mid-stream: its error is

@@ -3,7 +3,7 @@ import type { Duplex } from 'node:stream';
 import { auditProblem, describeUpstreamError, type ProxyContext, recordDecision, refuse, refuseRaw } from './context.js';
 import { buildOutgoingHead, InjectionError, type OutgoingHead, responseHeaders } from './inject.js';
 import { pathOf, type Verdict } from './rules.js';
-import { noteRelayed } from './gc-pacer.js';
+import { noteRelayed, relayBothWays } from './gc-pacer.js';
 import { formatTarget, hostAgrees, type Target } from './target.js';
 import type { Decision } from './types.js';
 
@@ -39,18 +39,35 @@ export function namesOf(verdict: Extract<Verdict, { type: 'forward' }>): string[
   return verdict.inject.map((secret) => secret.name);
 }
 
-/** Forwards one request; `path` is the origin-form target as the client sent it. */
-export function forwardRequest(context: ProxyContext, target: Target, path: string, req: http.IncomingMessage, res: http.ServerResponse): void {
+/**
+ * The common start of an exchange arriving through Node's HTTP server: check it, and on a refusal answer through
+ * `refuseWith` and write its audit event. Undefined when refused.
+ */
+function admit(
+  context: ProxyContext,
+  target: Target,
+  path: string,
+  req: http.IncomingMessage,
+  upgrade: boolean,
+  refuseWith: (status: number, reason: string) => void,
+): { base: { method: string; host: string; port: number; path: string; started: number }; method: string; checked: Extract<Checked, { ok: true }> } | undefined {
   const started = performance.now();
   const method = req.method ?? 'GET';
   const base = { method, host: target.host, port: target.port, path: pathOf(path), started };
-  const checked = check(context, target, path, req.headers.host, req.rawHeaders, false);
+  const checked = check(context, target, path, req.headers.host, req.rawHeaders, upgrade);
   if (!checked.ok) {
-    refuse(res, checked.status, checked.reason);
+    refuseWith(checked.status, checked.reason);
     recordDecision(context, { ...base, status: checked.status, decision: checked.decision, secrets: checked.secrets, reason: checked.reason });
-    return;
+    return undefined;
   }
+  return { base, method, checked };
+}
 
+/** Forwards one request; `path` is the origin-form target as the client sent it. */
+export function forwardRequest(context: ProxyContext, target: Target, path: string, req: http.IncomingMessage, res: http.ServerResponse): void {
+  const admitted = admit(context, target, path, req, false, (status, reason) => refuse(res, status, reason));
+  if (admitted === undefined) return;
+  const { base, method, checked } = admitted;
   const secrets = namesOf(checked.verdict);
   let decision: Decision = secrets.length > 0 ? 'injected' : 'passthrough';
   let reason: string | undefined;
@@ -125,16 +142,10 @@ function rawHead(status: number, message: string, rawHeaders: readonly string[],
  * upgrades (h2c) are forwarded as plain requests without the upgrade, so no traffic escapes inspection.
  */
 export function forwardUpgrade(context: ProxyContext, target: Target, path: string, req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
-  const started = performance.now();
-  const method = req.method ?? 'GET';
-  const base = { method, host: target.host, port: target.port, path: pathOf(path), started };
   const websocket = (req.headers.upgrade ?? '').toLowerCase() === 'websocket';
-  const checked = check(context, target, path, req.headers.host, req.rawHeaders, websocket);
-  if (!checked.ok) {
-    refuseRaw(socket, checked.status, checked.reason);
-    recordDecision(context, { ...base, status: checked.status, decision: checked.decision, secrets: checked.secrets, reason: checked.reason });
-    return;
-  }
+  const admitted = admit(context, target, path, req, websocket, (status, reason) => refuseRaw(socket, status, reason));
+  if (admitted === undefined) return;
+  const { base, method, checked } = admitted;
   const secrets = namesOf(checked.verdict);
   let decision: Decision = secrets.length > 0 ? 'injected' : 'passthrough';
   let status = 0;
@@ -183,16 +194,10 @@ export function forwardUpgrade(context: ProxyContext, target: Target, path: stri
       bytesIn += head.length;
       upSocket.write(head);
     }
-    socket.on('data', (chunk: Buffer) => {
-      bytesIn += chunk.length;
-      noteRelayed(chunk.length);
+    relayBothWays(socket, upSocket, (from, bytes) => {
+      if (from === 'client') bytesIn += bytes;
+      else bytesOut += bytes;
     });
-    upSocket.on('data', (chunk: Buffer) => {
-      bytesOut += chunk.length;
-      noteRelayed(chunk.length);
-    });
-    socket.pipe(upSocket);
-    upSocket.pipe(socket);
     socket.once('close', () => upSocket.destroy());
     upSocket.once('close', () => socket.end());
   });

@@ -1,3 +1,4 @@
+import type { Duplex } from 'node:stream';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 
@@ -35,4 +36,21 @@ export function noteRelayed(bytes: number): void {
   if (relayed < PACE_BYTES) return;
   relayed = 0;
   minorGc();
+}
+
+/**
+ * Pipes two raw byte streams into each other (a blind tunnel, a WebSocket after its upgrade), counting each side's
+ * bytes for the audit record and pacing the GC. How each side closes stays with the caller.
+ */
+export function relayBothWays(client: Duplex, upstream: Duplex, count: (from: 'client' | 'upstream', bytes: number) => void): void {
+  client.on('data', (chunk: Buffer) => {
+    count('client', chunk.length);
+    noteRelayed(chunk.length);
+  });
+  upstream.on('data', (chunk: Buffer) => {
+    count('upstream', chunk.length);
+    noteRelayed(chunk.length);
+  });
+  client.pipe(upstream);
+  upstream.pipe(client);
 }

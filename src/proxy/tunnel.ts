@@ -5,7 +5,7 @@ import tls from 'node:tls';
 import { normalizeHost } from '../policy/host-pattern.js';
 import { auditProblem, describeUpstreamError, type ProxyContext, recordDecision, refuseRaw } from './context.js';
 import { serveDecrypted } from './decrypted.js';
-import { noteRelayed } from './gc-pacer.js';
+import { relayBothWays } from './gc-pacer.js';
 import { formatTarget, parseAuthority, type Target } from './target.js';
 
 /**
@@ -161,16 +161,10 @@ function blindTunnel(context: ProxyContext, socket: net.Socket, head: Buffer, ho
           socket.write(chunk);
         }
       }
-      socket.on('data', (data: Buffer) => {
-        bytesIn += data.length;
-        noteRelayed(data.length);
+      relayBothWays(socket, upstream, (side, bytes) => {
+        if (side === 'client') bytesIn += bytes;
+        else bytesOut += bytes;
       });
-      upstream.on('data', (data: Buffer) => {
-        bytesOut += data.length;
-        noteRelayed(data.length);
-      });
-      socket.pipe(upstream);
-      upstream.pipe(socket);
     };
     const fromClient = (chunk: Buffer): void => settle('client', chunk);
     const fromUpstream = (chunk: Buffer): void => settle('upstream', chunk);
